@@ -1,0 +1,131 @@
+"""Engine performance: replay throughput, the cost of one tick over many sessions, memory.
+
+    python bench/perf.py                      # the full run (about a minute)
+    python bench/perf.py --sessions 2000      # a quicker look
+
+Replay throughput is measured end to end on one core, as `conductor replay` does it: JSON lines
+parsed, signals applied, ticks run, results serialised. The tick cost is one engine tick over N
+live sessions (tracking, scoring, detection). Memory per session is the traced Python memory of
+N sessions of `--attendees` people each, divided by N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import random
+import time
+import tracemalloc
+
+import orjson
+
+from conductor.core.engine import Engine, EngineConfig
+from conductor.core.model import Signal
+from conductor.core.vocabulary import SignalKind
+from conductor.replay import iso, read_lines, replay
+from conductor.sim import AudienceSimulator
+
+TARGET_SIGNALS_PER_S = 100_000
+TARGET_TICK_S = 0.5
+TARGET_BYTES_PER_SESSION = 20_000
+T0 = 1_767_225_600.0
+
+
+def replay_lines(sessions: int, attendees: int, minutes: float) -> list[bytes]:
+    lines: list[tuple[float, bytes]] = []
+    for seed in range(sessions):
+        sim = AudienceSimulator("steady", attendees=attendees, minutes=minutes, seed=seed)
+        for entry in sim.step(sim.end):
+            ts = entry.ts if entry.ts is not None else sim.start
+            line = orjson.dumps(
+                {"stream": entry.stream, "id": entry.entry_id, "ts": iso(ts), "data": entry.data}
+            )
+            lines.append((ts, line))
+    lines.sort(key=lambda item: item[0])
+    return [line for _, line in lines]
+
+
+def bench_replay(lines: list[bytes]) -> float:
+    engine = Engine(EngineConfig())
+    out = io.BytesIO()
+    gc.collect()
+    started = time.perf_counter()
+    summary = replay(read_lines(lines), engine, out)
+    elapsed = time.perf_counter() - started
+    print(f"replay: {summary.signals:,} signals in {elapsed:.2f} s -> "
+          f"{summary.signals / elapsed:,.0f} signals/s on one core "
+          f"({summary.engagements:,} scores, {summary.anomalies} anomalies written) "
+          f"[target >= {TARGET_SIGNALS_PER_S:,}]")
+    return summary.signals / elapsed
+
+
+def populate(engine: Engine, sessions: int, attendees: int, rng: random.Random) -> None:
+    """Sessions as they look a few minutes in: everyone joined, some chatting and reacting."""
+    for s in range(sessions):
+        session_id = f"ses_{s:012x}"
+        for u in range(attendees):
+            engine.ingest(Signal(SignalKind.JOIN, session_id, T0 + rng.random() * 60,
+                                 user_id=f"usr_{u}", event_id="evt_000000000001",
+                                 entry_id=f"{s}-{u}-j"))
+        for k in range(attendees // 2):
+            kind = SignalKind.CHAT if k % 3 == 0 else SignalKind.REACTION
+            engine.ingest(Signal(kind, session_id, T0 + 60 + rng.random() * 60,
+                                 user_id=f"usr_{rng.randrange(attendees)}",
+                                 entry_id=f"{s}-{k}-a", key=f"m{s}-{k}"))
+
+
+def bench_tick(sessions: int, attendees: int) -> float:
+    engine = Engine(EngineConfig())
+    populate(engine, sessions, attendees, random.Random(1))
+    for t in range(5, 125, 5):  # warm the sessions up to the present
+        engine.tick(T0 + t)
+    times = []
+    for t in range(125, 175, 5):
+        started = time.perf_counter()
+        result = engine.tick(T0 + t)
+        times.append(time.perf_counter() - started)
+        assert len(result.engagements) == sessions
+    best, median = min(times), sorted(times)[len(times) // 2]
+    print(f"tick: {sessions:,} live sessions of {attendees} people: median {median:.3f} s, "
+          f"best {best:.3f} s per tick ({median / sessions * 1e6:.1f} us a session) "
+          f"[target <= {TARGET_TICK_S} s for 10,000]")
+    return median
+
+
+def bench_memory(sessions: int, attendees: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    engine = Engine(EngineConfig())
+    base = tracemalloc.get_traced_memory()[0]
+    populate(engine, sessions, attendees, random.Random(2))
+    for t in range(5, 125, 5):
+        engine.tick(T0 + t)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    per = used / sessions
+    print(f"memory: {per / 1000:.1f} KB a session of {attendees} people "
+          f"({used / 1e6:.1f} MB for {sessions:,}) [target <= {TARGET_BYTES_PER_SESSION / 1000:.0f}"
+          f" KB]")
+    return per
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--attendees", type=int, default=50)
+    parser.add_argument("--replay-sessions", type=int, default=20)
+    parser.add_argument("--replay-attendees", type=int, default=1000)
+    parser.add_argument("--replay-minutes", type=float, default=15.0)
+    options = parser.parse_args()
+    print("generating the replay input...", flush=True)
+    lines = replay_lines(options.replay_sessions, options.replay_attendees, options.replay_minutes)
+    bench_replay(lines)
+    del lines
+    bench_tick(options.sessions, options.attendees)
+    bench_memory(options.sessions, options.attendees)
+
+
+if __name__ == "__main__":
+    main()
