@@ -35,6 +35,8 @@ from conductor.sim import AudienceSimulator, Imperfections
 
 TARGET_INGEST = 20_000
 TARGET_P99_MS = 20.0
+STEP_S = 0.2
+"""Seconds between two writes of live entries."""
 SCENARIOS = ("steady", "steady", "steady", "sudden_drop", "mass_exit", "low_engagement")
 
 
@@ -78,8 +80,15 @@ def make_sims(options: argparse.Namespace, now: float) -> list[AudienceSimulator
     return sims
 
 
-def feed(options: argparse.Namespace, now: float, written: Any, go_live: Any) -> None:
-    """Runs in its own process, as the platform would: the backlog, then live entries."""
+def feed(
+    options: argparse.Namespace, now: float, written: Any, live_at: Any, go_live: Any
+) -> None:
+    """Runs in its own process, as the platform would: the backlog, then live entries.
+
+    The live phase is simulated ahead, before anything is measured, and written at its pace:
+    simulating a thousand rooms as they go would take a core of a two-core machine away from
+    the service under test. Event time goes on from the backlog's end (see `BenchClock`).
+    """
 
     async def run() -> None:
         client = aioredis.Redis.from_url(options.redis)
@@ -88,19 +97,41 @@ def feed(options: argparse.Namespace, now: float, written: Any, go_live: Any) ->
         backlog: list[RawEntry] = []
         for sim in sims:
             backlog.extend(sim.step(now))
+        steps: list[tuple[float, list[RawEntry]]] = []
+        t = 0.0
+        while t < options.live_seconds:
+            t += STEP_S
+            fresh: list[RawEntry] = []
+            for sim in sims:
+                fresh.extend(sim.step(now + t))
+            steps.append((t, fresh))
         written.value = await feeder.write(backlog)
         del backlog
         go_live.wait()
-        deadline = time.time() + options.live_seconds
-        while time.time() < deadline:
-            fresh: list[RawEntry] = []
-            for sim in sims:
-                fresh.extend(sim.step(time.time()))
+        start = live_at.value
+        for offset, fresh in steps:
+            delay = start + offset - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
             await feeder.write(fresh)
-            await asyncio.sleep(0.2)
         await client.aclose()
 
     asyncio.run(run())
+
+
+class BenchClock:
+    """The service's event time: it stands at the backlog's end while the backlog drains,
+    then runs with the wall clock from the moment the live phase starts."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.started: float | None = None
+
+    def start(self, wall: float) -> None:
+        self.started = wall
+
+    def now(self) -> float:
+        return self.at if self.started is None else self.at + time.time() - self.started
 
 
 async def main_async(options: argparse.Namespace) -> int:
@@ -110,9 +141,10 @@ async def main_async(options: argparse.Namespace) -> int:
     print(f"writing the last {options.backlog_minutes:g} min of {options.sessions} sessions "
           f"to the streams...", file=sys.stderr, flush=True)
     written_value = multiprocessing.Value("q", 0)
+    live_at = multiprocessing.Value("d", 0.0)
     go_live = multiprocessing.Event()
     feeder_process = multiprocessing.Process(
-        target=feed, args=(options, now, written_value, go_live), daemon=True
+        target=feed, args=(options, now, written_value, live_at, go_live), daemon=True
     )
     feeder_process.start()
     while written_value.value == 0 and feeder_process.is_alive():  # noqa: ASYNC110
@@ -126,9 +158,11 @@ async def main_async(options: argparse.Namespace) -> int:
         default_mode=AgentMode.AUTO, block_ms=50, batch_size=options.batch,
         consumer_group=f"bench-{secrets.token_hex(3)}",
     )
-    runtime = await build_runtime(settings)
+    clock = BenchClock(now)
+    runtime = await build_runtime(settings, clock=clock)
     service = runtime.service
     await service.load()
+    runtime.pace_gc()
     writer_task = asyncio.create_task(runtime.writer.run())
     consume_task = asyncio.create_task(runtime._consume())
 
@@ -149,6 +183,12 @@ async def main_async(options: argparse.Namespace) -> int:
     rate = applied / elapsed
     print(f"ingest: {applied:,} entries from Redis in {elapsed:.1f} s = {rate:,.0f} signals/s "
           f"sustained, one process ({options.sessions} sessions) [target >= {TARGET_INGEST:,}]")
+    # The backlog's ticks, queued while the streams drained, run before the live phase.
+    catch_up = time.perf_counter()
+    while service.parts_waiting:
+        await service.step_async()
+        await asyncio.sleep(service._sleep_s())
+    print(f"  the backlog's ticks ran in {time.perf_counter() - catch_up:.1f} s", file=sys.stderr)
 
     # Phase 2: live; time every command from its tick's start to a subscriber in another
     # process (wall clock on both sides: the same machine's clock).
@@ -160,6 +200,8 @@ async def main_async(options: argparse.Namespace) -> int:
     )
     listener.start()
     ready.wait(10)
+    live_at.value = time.time()
+    clock.start(live_at.value)
     go_live.set()
     deadline = time.time() + live_s
     print(f"live for {live_s:.0f} s...", file=sys.stderr, flush=True)

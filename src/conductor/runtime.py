@@ -18,12 +18,16 @@ from conductor.bus.publisher import Publisher, RedisPublisher, TeePublisher
 from conductor.core.model import PlatformOutcome, RawEntry
 from conductor.core.vocabulary import SIGNAL_STREAMS, Stream
 from conductor.service.agent import AgentService, Clock, ServiceConfig
+from conductor.service.gc_pacing import GcPacer
 from conductor.service.records import DeadLetter
 from conductor.service.writer import StoreWriter
 from conductor.settings import Settings
 from conductor.storage import Store
 
 log = logging.getLogger(__name__)
+
+INGEST_CHUNK = 200
+"""Stream entries applied between two looks at the agent: a tick part never waits long."""
 
 
 @dataclass(slots=True)
@@ -41,10 +45,17 @@ class Runtime:
 
     async def start(self) -> None:
         await self.service.load()
+        self.pace_gc()
         self.tasks.append(asyncio.create_task(self.writer.run(), name="writer"))
         self.tasks.append(asyncio.create_task(self.service.run(), name="agent"))
         if self.consumer is not None:
             self.tasks.append(asyncio.create_task(self._consume(), name="streams"))
+
+    def pace_gc(self) -> None:
+        """Move full garbage collections between ticks (the `gc_pacing_s` setting)."""
+        if self.settings.gc_pacing_s > 0 and self.service.gc_pacer is None:
+            self.service.gc_pacer = GcPacer(self.settings.gc_pacing_s)
+            self.service.gc_pacer.install()
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -53,6 +64,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.tasks.clear()
+        if self.service.gc_pacer is not None:
+            self.service.gc_pacer.uninstall()
         await self.service.drain()
         with contextlib.suppress(Exception):
             await self.writer.flush()
@@ -71,9 +84,15 @@ class Runtime:
                 batch = await consumer.read()
                 if not batch:
                     continue
-                entries = [RawEntry(stream, entry_id, data) for stream, entry_id, data in batch]
-                report = self.service.ingest(entries)
-                bad = {index: reason for index, reason in report.rejected}
+                bad: dict[int, str] = {}
+                for first in range(0, len(batch), INGEST_CHUNK):
+                    await self.service.between_parts()
+                    entries = [
+                        RawEntry(stream, entry_id, data)
+                        for stream, entry_id, data in batch[first : first + INGEST_CHUNK]
+                    ]
+                    report = self.service.ingest(entries)
+                    bad.update((first + index, reason) for index, reason in report.rejected)
                 for index, (stream, entry_id, data) in enumerate(batch):
                     if index in bad:
                         raw = data if isinstance(data, str) else repr(data)[:2000]
@@ -160,6 +179,7 @@ async def build_runtime(
     )
     config.outcome = type(config.outcome)(delay_s=settings.outcome_delay_s)
     service = AgentService(writer, publisher, config=config, clock=clock)
+    writer.gate = service.between_parts
     service_ref.append(service)
     consumer = None
     if settings.redis_url and redis_streams:

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     write_interval_s: float = Field(
         1.0, gt=0, description="Longest wait before queued writes go out."
     )
+    gc_pacing_s: float = Field(
+        30.0,
+        ge=0,
+        description="Full garbage collections run between ticks, at most this often "
+        "(0: Python's own schedule, which may pause a tick).",
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     @field_validator("database_url")

@@ -62,9 +62,11 @@ class DetectorConfig:
     adds `k ln(drop_to) + (1 - drop_to) * expected` (the log-likelihood ratio of that against
     no change, for `k` events where `expected` were due); the sum, floored at 0, must reach
     `drop_threshold`. A slot with more than ~54 % of its expected events counts against."""
-    drop_threshold: float = 8.0
-    """By chance alone a steady room reaches it about once in e^8 slots (a few weeks of 5 s
-    slots; measured on the simulator, with the reference's own noise, about 0.1 an hour)."""
+    drop_threshold: float = 7.5
+    """A steady room reaches it by chance at least e^7.5 slots apart on average (Lorden's
+    bound: 1,800 slots, 2.5 h of 5 s slots); with the reference's own noise and delivery
+    hiccups, measured on the simulator and on plain Poisson rooms, about 0.1-0.2 false drops
+    an hour. At 8 a 100-person room's drop often took one slot longer to show."""
     drop_max_run_s: float = 120.0
     """A drop is sudden: evidence that takes longer than this to build up starts over against
     the room as it is now (a slow slide is a GRADUAL_DECLINE)."""

@@ -15,6 +15,7 @@ user per structure. Remembered ids for de-duplication are the one part that grow
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from dataclasses import dataclass
@@ -134,6 +135,8 @@ class SessionTracker:
         "_polls",
         "_polls_dirty",
         "_presence_ts",
+        "_queue",
+        "_queued",
         "_rate_scale",
         "_rates",
         "_recent",
@@ -161,7 +164,14 @@ class SessionTracker:
 
         self._now: float | None = None
         self._pending: dict[str, Signal] = {}
-        self._pending_anon: list[Signal] = []
+        """Buffered signals with an identity, by identity: where a later copy finds its twin."""
+        self._pending_anon = 0
+        """Buffered signals without one."""
+        self._queue: list[tuple[float, int, str | None, Signal]] = []
+        """Every buffered signal in event-time order (a heap), so an advance takes the ready
+        ones without looking at those still waiting. An entry whose identity now maps to an
+        earlier copy is stale and skipped."""
+        self._queued = 0
         self._pending_max = _NEVER
         self._seen = RecentKeys(config.dedup_horizon_s)
 
@@ -220,7 +230,7 @@ class SessionTracker:
             ident = None
 
         if ident is None:
-            self._pending_anon.append(signal)
+            self._pending_anon += 1
         elif self._seen.add(ident, last):
             self._pending[ident] = signal
         else:
@@ -228,7 +238,9 @@ class SessionTracker:
             waiting = self._pending.get(ident)
             if waiting is not None and _earlier(signal, waiting):
                 self._pending[ident] = signal
+                self._enqueue(ident, signal)
             return False
+        self._enqueue(ident, signal)
 
         if ts > self._pending_max:
             self._pending_max = ts
@@ -239,7 +251,7 @@ class SessionTracker:
     @property
     def pending(self) -> int:
         """Signals buffered for a later advance."""
-        return len(self._pending) + len(self._pending_anon)
+        return len(self._pending) + self._pending_anon
 
     def is_idle(self, now: float) -> bool:
         """True when no signal came within `idle_timeout_s` of `now`."""
@@ -258,7 +270,7 @@ class SessionTracker:
         if self._now is not None and now < self._now:
             now = self._now
         self._now = now
-        if self._pending or self._pending_anon:
+        if self._queue:
             ready = self._take_ready(now)
             if ready:
                 if len(ready) > 1:
@@ -266,30 +278,32 @@ class SessionTracker:
                 self._fold(ready)
         return self._read(now)
 
+    def _enqueue(self, ident: str | None, signal: Signal) -> None:
+        self._queued += 1
+        heapq.heappush(self._queue, (signal.ts, self._queued, ident, signal))
+
     def _take_ready(self, now: float) -> list[Signal]:
-        if self._pending_max <= now:
-            ready = list(self._pending.values())
-            ready.extend(self._pending_anon)
-            self._pending.clear()
-            self._pending_anon.clear()
+        queue = self._queue
+        pending = self._pending
+        if self._pending_max <= now:  # the usual case: everything buffered is due
+            ready = [
+                entry[3] for entry in queue if entry[2] is None or pending.get(entry[2]) is entry[3]
+            ]
+            self._queue = []
+            pending.clear()  # frees the table, which `del` would keep at its largest
+            self._pending_anon = 0
             self._pending_max = _NEVER
             return ready
         ready = []
-        later: dict[str, Signal] = {}
-        for ident, signal in self._pending.items():
-            if signal.ts <= now:
-                ready.append(signal)
+        while queue and queue[0][0] <= now:
+            _, _, ident, signal = heapq.heappop(queue)
+            if ident is None:
+                self._pending_anon -= 1
+            elif pending.get(ident) is signal:
+                del pending[ident]
             else:
-                later[ident] = signal
-        later_anon: list[Signal] = []
-        for signal in self._pending_anon:
-            (ready if signal.ts <= now else later_anon).append(signal)
-        self._pending = later
-        self._pending_anon = later_anon
-        self._pending_max = max(
-            max((s.ts for s in later.values()), default=_NEVER),
-            max((s.ts for s in later_anon), default=_NEVER),
-        )
+                continue  # a later copy of an earlier twin: already taken
+            ready.append(signal)
         return ready
 
     def _fold(self, ready: list[Signal]) -> None:

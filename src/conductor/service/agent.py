@@ -54,6 +54,7 @@ from conductor.core.vocabulary import (
     Severity,
     Trend,
 )
+from conductor.service.gc_pacing import GcPacer
 from conductor.service.records import (
     DeadLetter,
     Decision,
@@ -110,8 +111,9 @@ class ServiceConfig:
     max_per_session: int = 12
     max_per_event: int = 100
     session_idle_timeout_s: float = 900.0
-    tick_part_size: int = 250
-    """Sessions per part when a tick is spread over the interval (see `step_async`)."""
+    tick_part_size: int = 40
+    """Sessions per part when a tick is spread over the interval (see `step_async`): a part
+    takes a few milliseconds, the longest a decided command waits for its own part."""
     history_points: int = 240
     """Scores kept in memory per session (20 minutes at 5 s) for sparklines and outcomes."""
 
@@ -227,6 +229,10 @@ class AgentService:
         time the part of the tick that decided it started)."""
         """Parts of due ticks waiting for their turn: (tick time, part, parts, not before)."""
         self.last_tick_seconds = 0.0
+        self.gc_pacer: GcPacer | None = None
+        """When set, full collections run between ticks (see `gc_pacing`)."""
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- start-up ---------------------------------------------------------------------------------
 
@@ -411,18 +417,34 @@ class AgentService:
             self._part_due = self._due_at.get(tick_time, self._part_started)
             if part == parts - 1:
                 self._due_at.pop(tick_time, None)
-            for result in self.engine.tick_iter(tick_time, part, parts):
-                self._process(result)
-                if self._urgent:
-                    # A command was decided: out it goes before other sessions are scored.
-                    self._urgent = False
-                    await self.drain()
+            self._idle.clear()
+            try:
+                for result in self.engine.tick_iter(tick_time, part, parts):
+                    self._process(result)
+                    if self._urgent:
+                        # A command was decided: out it goes before other sessions are scored.
+                        self._urgent = False
+                        await self.drain()
+            finally:
+                self._idle.set()
             if part == parts - 1:
                 self._ticked(started)
+                if not self._parts and self.gc_pacer is not None:
+                    self.gc_pacer.quiet()
             await self.drain()
         self._expire(now)
         self._measure(now)
         await self.drain()
+
+    @property
+    def parts_waiting(self) -> int:
+        """Tick parts due or scheduled and not yet run (a backlog shows here)."""
+        return len(self._parts)
+
+    async def between_parts(self) -> None:
+        """Wait while a tick part is running: work that can wait (stream batches, storage)
+        yields to the part, so a decided command is never held up behind it."""
+        await self._idle.wait()
 
     def _ticked(self, started: float) -> None:
         self.counters["ticks"] += 1

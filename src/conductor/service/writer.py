@@ -49,6 +49,7 @@ class StoreWriter:
         max_points: int = 200_000,
         max_backoff_s: float = 30.0,
         on_unknown_delivery: Callable[[PlatformOutcome], Awaitable[None]] | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
@@ -57,6 +58,8 @@ class StoreWriter:
         self.max_backoff_s = max_backoff_s
         self.stats = WriterStats()
         self._on_unknown_delivery = on_unknown_delivery
+        self.gate = gate
+        """Awaited before each write: the agent's tick parts go first."""
         self._points: deque[Engagement] = deque()
         self._ops: deque[tuple[str, Any]] = deque()
         self._wake = asyncio.Event()
@@ -111,13 +114,18 @@ class StoreWriter:
 
     async def flush(self) -> None:
         """Write everything queued; raises (keeping the queue) if the database fails."""
+        gate = self.gate
         try:
             while self._ops:
+                if gate is not None:
+                    await gate()
                 kind, payload = self._ops[0]
                 await self._apply(kind, payload)
                 self._ops.popleft()
                 self.stats.written += 1
             while self._points:
+                if gate is not None:
+                    await gate()
                 batch = [self._points[i] for i in range(min(self.batch_size, len(self._points)))]
                 await self.store.add_engagement(batch)
                 for _ in batch:
