@@ -41,6 +41,56 @@ def _kw(*words: str) -> frozenset[str]:
     return frozenset(normalise(w) for w in words)
 
 
+# Keywords that select the topic-specific polls, by topic.
+_AI = _kw(
+    "ai", "artificial intelligence", "machine learning", "ml", "llm", "genai", "generative ai"
+)
+_SECURITY = _kw("security", "cybersecurity", "cyber", "infosec", "privacy", "compliance")
+_PRODUCT = _kw("product", "product management", "roadmap", "saas", "startup")
+_LEADERSHIP = _kw(
+    "leadership",
+    "leader",
+    "leaders",
+    "manager",
+    "managers",
+    "people management",
+    "culture",
+    "executive",
+)
+_MARKETING = _kw(
+    "marketing", "growth", "brand", "branding", "seo", "content marketing", "demand generation"
+)
+_DATA = _kw(
+    "data",
+    "analytics",
+    "bi",
+    "business intelligence",
+    "data science",
+    "data engineering",
+    "big data",
+)
+_DESIGN = _kw("design", "ux", "ui", "user experience", "user research", "accessibility")
+_DEVOPS = _kw(
+    "devops",
+    "sre",
+    "platform engineering",
+    "cloud",
+    "kubernetes",
+    "ci/cd",
+    "infrastructure",
+    "observability",
+)
+_SALES = _kw("sales", "selling", "revenue", "b2b", "customer success", "account management")
+_HR = _kw(
+    "hr", "human resources", "people ops", "talent", "recruiting", "hiring", "employee experience"
+)
+_FINANCE = _kw("finance", "fintech", "accounting", "budget", "budgeting", "investment", "cfo")
+_HEALTH = _kw("health", "healthcare", "medical", "medicine", "clinical", "nursing", "wellbeing")
+_EDUCATION = _kw(
+    "education", "teaching", "teachers", "edtech", "school", "university", "training", "e-learning"
+)
+
+
 QUICK_PULSE = "quick_pulse"
 OPINION = "opinion"
 INTERACTIVE = "interactive"
@@ -295,15 +345,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Not started", "Experimenting", "Running pilots", "In production"),
         MC,
         60,
-        _kw(
-            "ai",
-            "artificial intelligence",
-            "machine learning",
-            "ml",
-            "llm",
-            "genai",
-            "generative ai",
-        ),
+        _AI,
     ),
     PollTemplate(
         "ts_ai_blocker",
@@ -312,15 +354,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Data quality", "Skills", "Cost", "Trust and risk", "Unclear use cases"),
         MC,
         60,
-        _kw(
-            "ai",
-            "artificial intelligence",
-            "machine learning",
-            "ml",
-            "llm",
-            "genai",
-            "generative ai",
-        ),
+        _AI,
     ),
     PollTemplate(
         "ts_security_posture",
@@ -329,7 +363,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Very confident", "Fairly confident", "Not very", "Worried"),
         RATING,
         60,
-        _kw("security", "cybersecurity", "cyber", "infosec", "privacy", "compliance"),
+        _SECURITY,
     ),
     PollTemplate(
         "ts_security_threat",
@@ -344,7 +378,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ),
         MC,
         60,
-        _kw("security", "cybersecurity", "cyber", "infosec", "privacy", "compliance"),
+        _SECURITY,
     ),
     PollTemplate(
         "ts_product_next",
@@ -353,7 +387,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Customer interviews", "Usage data", "Leadership decides", "What competitors ship"),
         MC,
         60,
-        _kw("product", "product management", "roadmap", "saas", "startup"),
+        _PRODUCT,
     ),
     PollTemplate(
         "ts_leadership_hardest",
@@ -362,16 +396,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Hybrid work", "Keeping people motivated", "Hiring", "Giving feedback", "Managing change"),
         MC,
         60,
-        _kw(
-            "leadership",
-            "leader",
-            "leaders",
-            "manager",
-            "managers",
-            "people management",
-            "culture",
-            "executive",
-        ),
+        _LEADERSHIP,
     ),
     PollTemplate(
         "ts_marketing_channel",
@@ -380,15 +405,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Search", "Social media", "Email", "Events", "Partnerships"),
         MC,
         60,
-        _kw(
-            "marketing",
-            "growth",
-            "brand",
-            "branding",
-            "seo",
-            "content marketing",
-            "demand generation",
-        ),
+        _MARKETING,
     ),
     PollTemplate(
         "ts_data_trust",
@@ -397,15 +414,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Completely", "Mostly", "Somewhat", "Not much"),
         RATING,
         60,
-        _kw(
-            "data",
-            "analytics",
-            "bi",
-            "business intelligence",
-            "data science",
-            "data engineering",
-            "big data",
-        ),
+        _DATA,
     ),
     PollTemplate(
         "ts_design_involved",
@@ -414,7 +423,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("From day one", "After the requirements", "Near the end", "Rarely"),
         MC,
         60,
-        _kw("design", "ux", "ui", "user experience", "user research", "accessibility"),
+        _DESIGN,
     ),
     PollTemplate(
         "ts_devops_deploys",
@@ -423,16 +432,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Several times a day", "Weekly", "Monthly", "Less often"),
         MC,
         60,
-        _kw(
-            "devops",
-            "sre",
-            "platform engineering",
-            "cloud",
-            "kubernetes",
-            "ci/cd",
-            "infrastructure",
-            "observability",
-        ),
+        _DEVOPS,
     ),
     PollTemplate(
         "ts_sales_stage",
@@ -441,7 +441,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Prospecting", "Discovery", "Negotiation", "Closing", "Renewal"),
         MC,
         60,
-        _kw("sales", "selling", "revenue", "b2b", "customer success", "account management"),
+        _SALES,
     ),
     PollTemplate(
         "ts_hr_priority",
@@ -450,15 +450,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Hiring", "Retention", "Wellbeing", "Learning and development", "Inclusion"),
         MC,
         60,
-        _kw(
-            "hr",
-            "human resources",
-            "people ops",
-            "talent",
-            "recruiting",
-            "hiring",
-            "employee experience",
-        ),
+        _HR,
     ),
     PollTemplate(
         "ts_finance_focus",
@@ -467,7 +459,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Cutting costs", "Forecasting", "Raising funds", "Automation", "Compliance"),
         MC,
         60,
-        _kw("finance", "fintech", "accounting", "budget", "budgeting", "investment", "cfo"),
+        _FINANCE,
     ),
     PollTemplate(
         "ts_health_barrier",
@@ -476,7 +468,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Staffing", "Funding", "Technology", "Patient access"),
         MC,
         60,
-        _kw("health", "healthcare", "medical", "medicine", "clinical", "nursing", "wellbeing"),
+        _HEALTH,
     ),
     PollTemplate(
         "ts_education_format",
@@ -485,16 +477,7 @@ POLL_TEMPLATES: tuple[PollTemplate, ...] = (
         ("Live classes", "Self-paced courses", "A blend of both", "Mentoring"),
         MC,
         60,
-        _kw(
-            "education",
-            "teaching",
-            "teachers",
-            "edtech",
-            "school",
-            "university",
-            "training",
-            "e-learning",
-        ),
+        _EDUCATION,
     ),
     PollTemplate(
         "ts_any_challenge",
