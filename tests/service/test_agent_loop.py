@@ -3,8 +3,6 @@ in-process bus: modes and thresholds, expiry, outcome measurement, the session r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,36 +14,12 @@ from conductor.core.vocabulary import (
     DecisionStatus,
     InterventionType,
 )
-from conductor.runtime import Runtime, build_runtime
+from conductor.runtime import Runtime
 from conductor.service.records import EventSettings, SessionRecord
-from conductor.settings import Settings
 from conductor.sim import AudienceSimulator
+from event_clock import START, Clock
 
-START = 1_767_225_600.0
 EVENT = "evt_0000000000aa"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = START
-
-    def now(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-async def loop(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Clock]]:
-    clock = Clock()
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/agent.db",
-        auth_enabled=False,
-        decision_ttl_s=60.0,
-        outcome_delay_s=60.0,
-    )
-    runtime = await build_runtime(settings, clock=clock)
-    await runtime.service.load()
-    yield runtime, clock
-    await runtime.store.close()
 
 
 def room(scenario: str, session_id: str, seed: int = 1, start: float = START) -> AudienceSimulator:

@@ -13,16 +13,7 @@ from conductor.core.vocabulary import InterventionType
 from conductor.runtime import build_runtime
 from conductor.settings import Settings
 from conductor.sim import AudienceSimulator
-
-START = 1_767_225_600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = START
-
-    def now(self) -> float:
-        return self.t
+from event_clock import START, Clock
 
 
 def set_reachable(admin_url: str, database: str, reachable: bool) -> None:

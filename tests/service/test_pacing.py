@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from conductor.core.vocabulary import AgentMode
-from conductor.runtime import Runtime, build_runtime
+from conductor.runtime import Runtime
 from conductor.service.gc_pacing import NEVER, GcPacer
 from conductor.service.records import EventSettings
-from conductor.settings import Settings
 from conductor.sim import AudienceSimulator
+from event_clock import START, Clock
 
-START = 1_767_225_600.0
 EVENT = "evt_0000000000pc"
-
-
-class Clock:
-    def __init__(self, t: float = START) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
 
 
 def test_the_pacer_takes_full_collections_off_automatic_and_gives_them_back() -> None:
@@ -77,20 +67,10 @@ class HeldCommands:
         await self.inner.publish(channel, message)
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Clock]]:
-    clock = Clock()
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/pacing.db", auth_enabled=False)
-    runtime = await build_runtime(settings, clock=clock)
-    await runtime.service.load()
-    yield runtime, clock
-    await runtime.store.close()
-
-
 async def test_storage_and_stream_batches_wait_while_a_tick_part_runs(
-    runtime: tuple[Runtime, Clock],
+    loop: tuple[Runtime, Clock],
 ) -> None:
-    rt, clock = runtime
+    rt, clock = loop
     service = rt.service
     service.put_event_settings(EventSettings(EVENT, mode=AgentMode.AUTO))
     held = HeldCommands(service.publisher)
