@@ -222,12 +222,12 @@ class AgentService:
         self._urgent = False
         self._commands: deque[dict[str, Any]] = deque()
         self._parts: deque[tuple[float, int, int, float]] = deque()
+        """Parts of due ticks waiting for their turn: (tick time, part, parts, not before)."""
         self._due_at: dict[float, float] = {}
         self._part_started = self._part_due = 0.0
         self.latency_probe: dict[str, tuple[float, float]] | None = None
         """Benchmarks set a dict: intervention id -> (wall time its tick became due, wall
         time the part of the tick that decided it started)."""
-        """Parts of due ticks waiting for their turn: (tick time, part, parts, not before)."""
         self.last_tick_seconds = 0.0
         self.gc_pacer: GcPacer | None = None
         """When set, full collections run between ticks (see `gc_pacing`)."""

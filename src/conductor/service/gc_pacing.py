@@ -30,10 +30,6 @@ class GcPacer:
         self._saved: tuple[int, int, int] | None = None
         self._last = clock()
 
-    @property
-    def installed(self) -> bool:
-        return self._saved is not None
-
     def install(self) -> None:
         if self._saved is None:
             self._saved = gc.get_threshold()

@@ -49,7 +49,6 @@ class StoreWriter:
         max_points: int = 200_000,
         max_backoff_s: float = 30.0,
         on_unknown_delivery: Callable[[PlatformOutcome], Awaitable[None]] | None = None,
-        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
@@ -58,8 +57,8 @@ class StoreWriter:
         self.max_backoff_s = max_backoff_s
         self.stats = WriterStats()
         self._on_unknown_delivery = on_unknown_delivery
-        self.gate = gate
-        """Awaited before each write: the agent's tick parts go first."""
+        self.gate: Callable[[], Awaitable[None]] | None = None
+        """Awaited before each write, when set: the agent's tick parts go first."""
         self._points: deque[Engagement] = deque()
         self._ops: deque[tuple[str, Any]] = deque()
         self._wake = asyncio.Event()
