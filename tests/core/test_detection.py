@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -308,7 +309,36 @@ def test_a_steady_slide_is_a_gradual_decline_not_a_drop() -> None:
     assert start < t <= start + 360
     assert first.deviation >= DetectorConfig().decline_min_drop
     assert "falling steadily" in first.explanation
+    pace = re.search(r"about (\d+) % a minute", first.explanation)
+    assert pace is not None and 8 <= int(pace.group(1)) <= 30  # the slide: 13 % of 1.0 a minute
     assert not of(DROP, alerts)
+
+
+def test_a_collapse_during_an_open_decline_is_the_declines_not_a_drop() -> None:
+    """The organiser already knows the room is sliding: its steep end adds no SUDDEN_DROP,
+    and where the room ends up still speaks as LOW_ENGAGEMENT."""
+    rng = random.Random(12)
+    start, collapse = 400.0, 900.0
+
+    def room(t: float) -> Engagement:
+        level = max(0.45, 1.0 - 0.13 * max(0.0, (t - start) / 60.0))
+        if t >= collapse:
+            level = 0.05
+        return tick(t, rng, connected=2000, actions_per_min=600 * level, score=0.75 * level)
+
+    alerts = list(run(AnomalyDetector(), 1200, room))
+    declines = of(DECLINE, alerts)
+    assert declines and declines[0][0] < collapse
+    assert not of(DROP, alerts)
+    assert [t for t, _ in of(LOW, alerts) if t >= collapse]
+
+    # The same collapse in a room that was not sliding is a drop.
+    def unsliding(t: float) -> Engagement:
+        level = 0.05 if t >= collapse else 1.0
+        return tick(t, rng, connected=2000, actions_per_min=600 * level, score=0.75 * level)
+
+    drops = of(DROP, list(run(AnomalyDetector(), 1200, unsliding)))
+    assert drops and collapse <= drops[0][0] <= collapse + 15
 
 
 def test_a_step_is_not_a_decline() -> None:
@@ -344,6 +374,8 @@ def test_bad_configurations_are_refused() -> None:
         DetectorConfig(decline_spans_s=(900.0,))
     with pytest.raises(ValueError, match="positive"):
         DetectorConfig(fine_history_s=0.0)
+    with pytest.raises(ValueError, match="decline_noise"):
+        DetectorConfig(decline_noise_tau_s=0.0)
 
 
 @settings(max_examples=100, deadline=None)
