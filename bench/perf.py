@@ -1,11 +1,12 @@
 """Engine performance: replay throughput, the cost of one tick over many sessions, memory.
 
-    python bench/perf.py                      # the full run (about a minute)
+    python bench/perf.py                      # the full run (several minutes on two cores)
     python bench/perf.py --sessions 2000      # a quicker look
 
 Replay throughput is measured end to end on one core, as `conductor replay` does it: JSON lines
 parsed, signals applied, ticks run, results serialised. The tick cost is one engine tick over N
-live sessions (tracking, scoring, detection). Memory per session is the traced Python memory of
+live sessions (tracking, scoring, detection), eleven minutes in and still chatting, so the
+detector works over its whole history. Memory per session is the traced Python memory of
 N sessions of `--attendees` people each, divided by N.
 """
 
