@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 
 from conductor.core.detection import DetectorConfig
-from conductor.core.engine import Engine, EngineConfig
+from conductor.core.engine import Engine, EngineConfig, TickResult
 from conductor.core.vocabulary import AnomalyType
 from conductor.sim import SCENARIOS, AudienceSimulator
 
@@ -75,21 +75,23 @@ def run_one(args: tuple[str, int, int, float, dict[str, float]]) -> Run:
     sim = AudienceSimulator(scenario, attendees=attendees, minutes=minutes, seed=seed)
     engine = Engine(EngineConfig(detector=detector_config(overrides), decide=False))
     alerts: list[tuple[str, str, float, float]] = []
+
+    def note(results: list[TickResult]) -> None:
+        for result in results:
+            alerts.extend(
+                (str(a.type), str(a.severity), a.ts, a.ts if a.started_at is None else a.started_at)
+                for a in result.anomalies
+            )
+
     signals = 0
     t = sim.start
-    results = []
     while t < sim.end + STEP_S:
         t += STEP_S
         for entry in sim.step(t):
             engine.ingest_entry(entry)
             signals += 1
-        results.extend(engine.catch_up())
-    results.extend(engine.flush())
-    for result in results:
-        alerts.extend(
-            (str(a.type), str(a.severity), a.ts, a.ts if a.started_at is None else a.started_at)
-            for a in result.anomalies
-        )
+        note(engine.catch_up())
+    note(engine.flush())
     return Run(
         scenario=scenario,
         attendees=attendees,
