@@ -14,6 +14,7 @@ and kept: a test is then one dot product.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,9 @@ class SlopeTest:
         self.block_s = block_s
         self.noise_sd = noise_sd
         self.noise_tau_s = noise_tau_s
-        self._cache: dict[tuple[int, int, int, float], tuple[list[float], list[float]]] = {}
+        self._cache: dict[tuple[int, int, int, float], tuple[array[float], array[float]]] = {}
+        """Bounded by the detector's windows: at most (blocks x starts x count classes x partial
+        lengths), a few thousand entries of two short arrays in practice."""
 
     def fit(
         self, log_rates: Sequence[float], ramp: int, events_per_block: float, last: float = 1.0
@@ -67,7 +70,7 @@ class SlopeTest:
 
     def _weights(
         self, blocks: int, ramp: int, klass: int, last: float
-    ) -> tuple[list[float], list[float]]:
+    ) -> tuple[array[float], array[float]]:
         lengths = [1.0] * (blocks - 1) + [last]
         starts = [float(j) for j in range(blocks)]
         onset = float(blocks - ramp)
@@ -86,7 +89,7 @@ class SlopeTest:
         inv01, inv11 = -m01 / det, m00 / det
         slope = [inv01 * a + inv11 * b for a, b in zip(solved[0], solved[1], strict=True)]
         sd = math.sqrt(inv11)
-        return [w / sd for w in slope], slope
+        return array("d", (w / sd for w in slope)), array("d", slope)
 
     def _covariance(
         self, starts: list[float], lengths: list[float], events: float
