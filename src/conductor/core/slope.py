@@ -1,14 +1,15 @@
 """How strongly a room's recent activity says "a slope began here", against its ebb and flow.
 
-Activity per person is read in blocks of equal length on a log scale. A room's level wanders of
-its own accord (a log-normal Ornstein-Uhlenbeck process: sd `noise_sd`, time constant
-`noise_tau_s`), so neighbouring blocks are correlated, and each block's count adds Poisson noise
-of variance about 1 / events. Given where a slope would have begun, the generalised least
-squares fit of a level plus a ramp from there weighs every block by what it can tell under that
-noise, which an end-against-reference ratio cannot: it uses the whole slope and discounts the
-wander they share. The fit's weights depend only on the number of blocks, where the ramp starts
-and how many events a block holds, so they are worked out once per (blocks, onset, count class)
-and kept: a test is then one dot product.
+Activity per person is read in blocks of equal length (the newest may be partial) on a log
+scale. A room's level wanders of its own accord (a log-normal Ornstein-Uhlenbeck process: sd
+`noise_sd`, time constant `noise_tau_s`), so neighbouring blocks are correlated, and each
+block's count adds Poisson noise of variance about 1 / events. Given where a slope would have
+begun, the generalised least squares fit of a level plus a ramp from there weighs every block by
+what it can tell under that noise, which an end-against-reference ratio cannot: it uses the
+whole slope and discounts the wander they share. The fit's weights depend only on the number of
+blocks, where the ramp starts, how many events a block holds and how long the newest is, so
+they are worked out once per (blocks, onset, count class, newest length) and kept: a test is
+then one dot product.
 """
 
 from __future__ import annotations
@@ -103,9 +104,7 @@ class SlopeTest:
         for i in range(n):
             a, la = starts[i], lengths[i]
             r = la / tau
-            cov[i][i] = var * 2.0 * (r - 1.0 + math.exp(-r)) / (r * r) + 1.0 / (
-                events * la + 0.5
-            )
+            cov[i][i] = var * 2.0 * (r - 1.0 + math.exp(-r)) / (r * r) + 1.0 / (events * la + 0.5)
             for j in range(i + 1, n):
                 c, lc = starts[j], lengths[j]
                 b, d = a + la, c + lc
