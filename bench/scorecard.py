@@ -15,6 +15,7 @@ targets; then how often each type fires in each scenario.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import sys
 import time
@@ -52,6 +53,9 @@ class Run:
     """Type, severity, time, and when its episode started (an escalation shares it)."""
     start: float
     end: float
+    before: str
+    """A digest of the entries before the onset. Scenarios of one seed and size share the
+    room up to their onset, often entry for entry: the same stretch counts once."""
 
     @property
     def onset(self) -> float:
@@ -84,12 +88,16 @@ def run_one(args: tuple[str, int, int, float, dict[str, float]]) -> Run:
             )
 
     signals = 0
+    onset = min((c.start for c in sim.conditions), default=sim.end)
+    before = hashlib.blake2b(digest_size=16)
     t = sim.start
     while t < sim.end + STEP_S:
         t += STEP_S
         for entry in sim.step(t):
             engine.ingest_entry(entry)
             signals += 1
+            if entry.ts is not None and entry.ts < onset:
+                before.update(f"{entry.stream}|{entry.entry_id}|{entry.ts!r}|".encode())
         note(engine.catch_up())
     note(engine.flush())
     return Run(
@@ -102,6 +110,7 @@ def run_one(args: tuple[str, int, int, float, dict[str, float]]) -> Run:
         alerts=alerts,
         start=sim.start,
         end=sim.end,
+        before=before.hexdigest(),
     )
 
 
@@ -118,7 +127,8 @@ class Score:
     steady_alarms: int
     steady_hours: float
     early_alarms: int
-    """Alerts in labelled sessions before their first condition started."""
+    """Alerts in labelled sessions before their first condition started, each distinct
+    stretch before an onset counted once."""
     early_hours: float
 
     @property
@@ -130,11 +140,13 @@ class Score:
 def score(runs: list[Run]) -> Score:
     cards: dict[str, TypeCard] = defaultdict(TypeCard)
     result = Score(cards, 0, 0.0, 0, 0.0)
+    seen: set[str] = set()
     for run in runs:
         if run.scenario == "steady":
             result.steady_alarms += len(run.alerts)
             result.steady_hours += run.hours
-        else:
+        elif run.before not in seen:
+            seen.add(run.before)
             result.early_alarms += sum(1 for _, _, ts, _ in run.alerts if ts < run.onset)
             result.early_hours += (run.onset - run.start) / 3600.0
         for kind, start, end in run.conditions:
@@ -298,7 +310,7 @@ def main() -> int:
     print(
         f"false alarms: {result.steady_alarms} in {result.steady_hours:.1f} steady "
         f"session-hours, {result.early_alarms} in {result.early_hours:.1f} hours before the "
-        f"onset of the others "
+        f"onset of the others (distinct ones) "
         f"= {rate:.2f}/session-hour (target <= {TARGET_FALSE_ALARMS_PER_HOUR}) "
         f"{'ok' if fa_ok else 'MISSED'}"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -309,8 +308,6 @@ def test_a_steady_slide_is_a_gradual_decline_not_a_drop() -> None:
     assert start < t <= start + 360
     assert first.deviation >= DetectorConfig().decline_min_drop
     assert "falling steadily" in first.explanation
-    pace = re.search(r"about (\d+) % a minute", first.explanation)
-    assert pace is not None and 8 <= int(pace.group(1)) <= 30  # the slide: 13 % of 1.0 a minute
     assert not of(DROP, alerts)
 
 
@@ -318,7 +315,7 @@ def test_a_collapse_during_an_open_decline_is_the_declines_not_a_drop() -> None:
     """The organiser already knows the room is sliding: its steep end adds no SUDDEN_DROP,
     and where the room ends up still speaks as LOW_ENGAGEMENT."""
     rng = random.Random(12)
-    start, collapse = 400.0, 900.0
+    start, collapse = 400.0, 1000.0
 
     def room(t: float) -> Engagement:
         level = max(0.45, 1.0 - 0.13 * max(0.0, (t - start) / 60.0))
@@ -326,9 +323,11 @@ def test_a_collapse_during_an_open_decline_is_the_declines_not_a_drop() -> None:
             level = 0.05
         return tick(t, rng, connected=2000, actions_per_min=600 * level, score=0.75 * level)
 
-    alerts = list(run(AnomalyDetector(), 1200, room))
+    alerts = list(run(AnomalyDetector(), 1800, room))
     declines = of(DECLINE, alerts)
     assert declines and declines[0][0] < collapse
+    # Nor later, once the decline has lasted long enough to be the room's new normal: the
+    # room is then measured against nothing older.
     assert not of(DROP, alerts)
     assert [t for t, _ in of(LOW, alerts) if t >= collapse]
 
@@ -374,8 +373,6 @@ def test_bad_configurations_are_refused() -> None:
         DetectorConfig(decline_spans_s=(900.0,))
     with pytest.raises(ValueError, match="positive"):
         DetectorConfig(fine_history_s=0.0)
-    with pytest.raises(ValueError, match="decline_noise"):
-        DetectorConfig(decline_noise_tau_s=0.0)
 
 
 @settings(max_examples=100, deadline=None)

@@ -13,10 +13,9 @@ or leaving do not look like activity changing:
 - MASS_EXIT: people who left within the last 15, 30 or 60 s, as a share of the recent peak.
 - LOW_ENGAGEMENT: the score under an absolute floor for long enough not to be noise, or about
   to be there: near the floor while chat and reactions have all but stopped.
-- GRADUAL_DECLINE: a slope fitted to chat and reactions per person over the last minutes
-  (`conductor.core.slope`), clearly negative against Poisson noise and a room's natural ebb and
-  flow, with the end well below the level before and falling in turn through the minutes in
-  between: a slope, not a step.
+- GRADUAL_DECLINE: chat and reactions per person at the end of the last few minutes well
+  below their level before, beyond Poisson noise and a room's natural ebb and flow, and falling
+  in turn through the minutes in between: a slope, not a step.
 
 An alert opens an episode of its type: one alert per episode plus one escalation from WARNING
 to CRITICAL at most. An episode closes once its measure has recovered for a while; drops and
@@ -31,11 +30,9 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 
 from conductor.core.model import Anomaly, Engagement
-from conductor.core.slope import SlopeTest
 from conductor.core.vocabulary import AnomalyType, Severity
 
 _DROP = AnomalyType.SUDDEN_DROP
@@ -131,12 +128,11 @@ class DetectorConfig:
     decline_reference_s: float = 180.0
     decline_min_drop: float = 0.25
     decline_critical_drop: float = 0.5
-    decline_noise_sd: float = 0.10
-    decline_noise_tau_s: float = 90.0
-    """A room's natural ebb and flow, on top of the counts' Poisson noise: its activity level
-    wanders by this sd (log terms) with this time constant (see `conductor.core.slope`)."""
+    decline_noise: float = 0.12
+    """A room's natural ebb and flow: the sd of the log ratio of its activity in two periods
+    minutes apart, on top of the counts' Poisson noise."""
     decline_min_z: float = 3.25
-    """How many standard errors (Poisson and natural) the fitted slope must be below zero."""
+    """How many standard errors (Poisson and natural) the end must be below the reference."""
     decline_max_step: float = 0.7
     """No step between the reference, the two halves of the middle and the end may make more
     than this share of the whole fall (in log terms)."""
@@ -165,8 +161,6 @@ class DetectorConfig:
             raise ValueError("decline spans plus their reference must fit in coarse_history_s")
         if not self.exit_windows_s or not self.drop_reference_s:
             raise ValueError("exit_windows_s and drop_reference_s must not be empty")
-        if not (self.decline_noise_sd >= 0 and self.decline_noise_tau_s > 0):
-            raise ValueError("decline_noise_sd must be >= 0 and decline_noise_tau_s > 0")
         if max(self.drop_reference_s) + self.drop_max_run_s > self.coarse_history_s:
             raise ValueError("drop references must fit in coarse_history_s")
 
@@ -267,33 +261,6 @@ class _History:
             coarse[j + 1] = a
             coarse[j + 2] = left
 
-    def blocks(self, since: int) -> tuple[list[int], list[int], int]:
-        """Actions and audience of each `group`-slot block between kept boundaries, from the
-        oldest kept at or after slot `since`, oldest first, and then of the slots since the
-        last boundary (their number is the third item; 0: no partial block)."""
-        g, n = self.group, self.n
-        last = n // g
-        first = max(last - self.coarse_n + 1, -(-since // g), 0)
-        coarse, size = self.coarse, self.coarse_n
-        actions: list[int] = []
-        audience: list[int] = []
-        prev_k = prev_a = -1
-        for c in range(first, last + 1):
-            if c == 0:
-                k = a = 0
-            else:
-                j = 3 * (c % size)
-                k, a = coarse[j], coarse[j + 1]
-            if prev_k >= 0:
-                actions.append(k - prev_k)
-                audience.append(a - prev_a)
-            prev_k, prev_a = k, a
-        tail = n - last * g
-        if tail and prev_k >= 0:
-            actions.append(self.totals[0] - prev_k)
-            audience.append(self.totals[1] - prev_a)
-        return actions, audience, tail if prev_k >= 0 else 0
-
     def at(self, b: int) -> _Totals | None:
         """Totals after slot `b`, or after the nearest kept boundary before it; None when that
         is older than the history or before the first slot."""
@@ -362,12 +329,6 @@ def _pct(x: float) -> str:
     return f"{x * 100:.0f} %"
 
 
-@cache
-def _slope_test(block_s: float, noise_sd: float, noise_tau_s: float) -> SlopeTest:
-    """One per noise model, shared by every session: its weights are worked out once."""
-    return SlopeTest(block_s, noise_sd, noise_tau_s)
-
-
 class AnomalyDetector:
     """Per-session detector: feed every tick's engagement, get the alerts that start now."""
 
@@ -385,14 +346,11 @@ class AnomalyDetector:
         "_peaks",
         "_score_base",
         "_score_ts",
-        "_slope",
         "config",
     )
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
-        c = self.config
-        self._slope = _slope_test(c.coarse_step_s, c.decline_noise_sd, c.decline_noise_tau_s)
         self._first_ts: float | None = None
         self._history: _History | None = None
         self._collapse_plan: tuple[int, ...] = ()
@@ -867,66 +825,51 @@ class AnomalyDetector:
             self._recovered(kind, e, 1.0 - c.decline_min_drop / 2, c.decline_recover_s)
         if history.n % max(1, round(c.decline_every_s / slot)):
             return None
+        reference = max(1, round(c.decline_reference_s / slot))
         since = self._normal_from
         for other in (_DROP, _EXIT):
             episode = self._episodes.get(other)
             if episode is not None and self._explains_decline(other, episode):
                 since = max(since, history.n - round((e.ts - episode.started) / slot))
-        # Everything below reads 30 s blocks (the newest may be partial): one pass over the
-        # history, then prefix sums for any window.
-        actions, audience, tail = history.blocks(since)
-        count = len(actions)
-        block_s = history.group * slot
-        reference = max(1, round(c.decline_reference_s / block_s))
-        if count < reference + 2 or min(audience) <= 0:
-            return None
-        k_sum, a_sum = [0], [0]
-        for k, a in zip(actions, audience, strict=True):
-            k_sum.append(k_sum[-1] + k)
-            a_sum.append(a_sum[-1] + a)
-
-        def window(back: int, length: int) -> tuple[int, int]:
-            """Actions and audience of `length` blocks ending `back` blocks from the newest."""
-            hi = count - back
-            return k_sum[hi] - k_sum[hi - length], a_sum[hi] - a_sum[hi - length]
-
-        log_rates = [math.log((k + 0.5) / a) for k, a in zip(actions, audience, strict=True)]
-        per_block = k_sum[-1] / count
-        last = tail / history.group if tail else 1.0
-        late_s = block_s * (last - 1.0)  # a partial newest block shortens every window
-        best: tuple[float, float, float, float, float, float, float] | None = None
+        best: tuple[float, float, float, float, float, float] | None = None
         for span_s in c.decline_spans_s:
-            span = max(2, round(span_s / block_s)) + (1 if tail else 0)
-            if span + reference > count:
+            span = max(2, round(span_s / slot))
+            if history.n - span - reference < since:
                 break
-            k_ref, a_ref = window(span, reference)
-            if k_ref <= 0:
+            before = self._rate(span, reference)
+            if before is None:
+                break
+            k_ref, a_ref, _ = before
+            if k_ref <= 0 or a_ref <= 0:
                 continue
             ref_rate = k_ref / a_ref
+            late = None
             recent = 1
-            for recent_s in c.decline_recent_s:
-                length = max(1, round(recent_s / block_s))
+            for late_s in c.decline_recent_s:
+                length = round(late_s / slot)
                 if length >= span:
                     break
-                recent = length
-                if ref_rate * window(0, length)[1] >= c.decline_recent_events:
+                recent, late = length, self._rate(0, length)
+                if late is None or ref_rate * late[1] >= c.decline_recent_events:
                     break
-            k_late, a_late = window(0, recent)
+            if late is None or late[1] <= 0:
+                continue
+            k_late, a_late, late_seconds = late
             late_ratio = (k_late + 0.5) / a_late / ref_rate
             drop = 1.0 - late_ratio
             if drop < c.decline_min_drop:
                 continue
-            fit = self._slope.fit(log_rates, span, per_block, last)
-            z = fit.z
+            se = math.sqrt(1.0 / (k_late + 0.5) + 1.0 / k_ref + c.decline_noise**2)
+            z = math.log(late_ratio) / se
             if z > -c.decline_min_z or (best is not None and z >= best[0]):
                 continue
             # A slope, not a step: from the reference through the two halves of the middle to
             # the end, no single step makes most of the fall.
             half = (span - recent) // 2
-            if half < 1:
+            early = self._rate(recent + half, span - recent - half)
+            middle = self._rate(recent, half)
+            if early is None or middle is None or early[1] <= 0 or middle[1] <= 0:
                 continue
-            early = window(recent + half, span - recent - half)
-            middle = window(recent, half)
             levels = (
                 1.0,
                 (early[0] + 0.5) / early[1] / ref_rate,
@@ -938,12 +881,10 @@ class AnomalyDetector:
             if max(steps) > c.decline_max_step * fall or min(steps) < c.decline_min_step * fall:
                 continue
             mid_ratio = (early[0] + middle[0] + 1.0) / (early[1] + middle[1]) / ref_rate
-            seconds = span * block_s + late_s
-            pace = 1.0 - math.exp(fit.per_block * 60.0 / block_s)
-            best = (z, drop, seconds, mid_ratio, ref_rate, recent * block_s + late_s, pace)
+            best = (z, drop, span * slot, mid_ratio, ref_rate, late_seconds)
         if best is None:
             return None
-        _, drop, seconds, mid_ratio, ref_rate, late_seconds, pace = best
+        _, drop, seconds, mid_ratio, ref_rate, late_seconds = best
         severity = Severity.CRITICAL if drop >= c.decline_critical_drop else Severity.WARNING
         if not self._would_raise(kind, severity):
             return None
@@ -959,7 +900,7 @@ class AnomalyDetector:
                 f"{seconds / 60:.0f} min: {ref_rate * per_min:.2f}/min before, "
                 f"{ref_rate * mid_ratio * per_min:.2f} since, "
                 f"{ref_rate * (1 - drop) * per_min:.2f} in the last {late_seconds:.0f} s "
-                f"({_pct(drop)} down, about {_pct(pace)} a minute)."
+                f"({_pct(drop)} down)."
             ),
             started=e.ts - seconds,
             reference=ref_rate,
