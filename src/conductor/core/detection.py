@@ -20,7 +20,8 @@ or leaving do not look like activity changing:
 An alert opens an episode of its type: one alert per episode plus one escalation from WARNING
 to CRITICAL at most. An episode closes once its measure has recovered for a while; drops and
 declines that last `rebaseline_after_s` close too, and the new level is the room's normal from
-then on. The score baseline (the `expected` of alerts) follows the session while no activity
+then on. A drop that begins inside a decline already raised is the decline's, not a new alert.
+The score baseline (the `expected` of alerts) follows the session while no activity
 episode is open. Nothing fires before `warmup_s` of session time. The thresholds were set on
 the simulator's scenarios; docs/detection.md gives the measured recall, delays and false alarms.
 """
