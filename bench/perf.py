@@ -77,8 +77,8 @@ def populate(engine: Engine, sessions: int, attendees: int, rng: random.Random) 
                                  entry_id=f"{s}-{k}-a", key=f"m{s}-{k}"))
 
 
-def keep_talking(engine: Engine, sessions: int, attendees: int, t: float, rng: random.Random,
-                 n: int = 0) -> None:
+def keep_talking(engine: Engine, sessions: int, attendees: int, t: float,
+                 rng: random.Random) -> None:
     """A few chat messages and reactions per session in the 5 s before `t`: rooms stay live,
     so every detector path runs, not only a silent room's."""
     per_tick = max(1, attendees // 12)

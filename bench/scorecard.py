@@ -62,6 +62,14 @@ class Run:
         """When the first labelled condition starts; the end for a steady session."""
         return min((start for _, start, _ in self.conditions), default=self.end)
 
+    def first_alert(self, kind: str, start: float, end: float | None) -> float | None:
+        """When the first alert of `kind` came within a condition from `start` to `end`
+        (None: the session's end), allowing `GRACE_S` after it; None if none did."""
+        until = (end if end is not None else self.end) + GRACE_S
+        return min(
+            (ts for k, _, ts, _ in self.alerts if k == kind and start <= ts <= until), default=None
+        )
+
     def episodes(self) -> list[tuple[str, float]]:
         """(type, time of its first alert) of each episode: escalations left out."""
         first: dict[tuple[str, float], float] = {}
@@ -152,11 +160,10 @@ def score(runs: list[Run]) -> Score:
         for kind, start, end in run.conditions:
             card = cards[kind]
             card.conditions += 1
-            until = (end if end is not None else run.end) + GRACE_S
-            hits = [ts for k, _, ts, _ in run.alerts if k == kind and start <= ts <= until]
-            if hits:
+            hit = run.first_alert(kind, start, end)
+            if hit is not None:
                 card.detected += 1
-                card.delays.append(min(hits) - start)
+                card.delays.append(hit - start)
     return result
 
 
@@ -165,9 +172,8 @@ def print_by_size(runs: list[Run], sizes: list[int]) -> None:
     found: dict[tuple[str, int], list[float | None]] = defaultdict(list)
     for run in runs:
         for kind, start, end in run.conditions:
-            until = (end if end is not None else run.end) + GRACE_S
-            hits = [ts for k, _, ts, _ in run.alerts if k == kind and start <= ts <= until]
-            found[kind, run.attendees].append(min(hits) - start if hits else None)
+            hit = run.first_alert(kind, start, end)
+            found[kind, run.attendees].append(None if hit is None else hit - start)
     print("recall / median delay by audience size:")
     print(f"{'type':<17}" + "".join(f"{n:>14}" for n in sizes))
     for kind in AnomalyType:
